@@ -30,6 +30,30 @@ def _data_check(a: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_asr(a: argparse.Namespace) -> int:
+    import torch
+
+    from .data.corpus import load
+    from .eval import evaluate_asr, write_report
+    from .models.load import load_asr
+    from .paths import corpus_dir, data_dir, safe_name
+
+    torch.manual_seed(0)
+    items = load(a.corpus or corpus_dir(), a.set)
+    if not items:
+        print(f"error: split {a.set!r} of the corpus is empty", file=sys.stderr)
+        return 1
+    items = items[:a.limit] if a.limit else items
+    policy = load_asr(a.model, device=a.device).eval()
+    report = evaluate_asr(policy, items, batch_size=a.batch_size)
+    report["totals"].update(model=a.model, set=a.set)
+    out = a.out or data_dir() / "evals" / f"{safe_name(a.model)}-{a.set}"
+    js, cs = write_report(report, out)
+    print(json.dumps(report["totals"], indent=2))
+    print(f"wrote {js} and {cs}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m speechrl", description="SpeechRL Studio command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -44,6 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     c = data.add_parser("check", help="validate a manifest and report every bad line")
     c.add_argument("manifest")
     c.set_defaults(func=_data_check)
+    ev = sub.add_parser("eval", help="evaluate a model").add_subparsers(dest="task", required=True)
+    e = ev.add_parser("asr", help="WER with S/D/I, insertion rate, repeated 5-grams on a corpus split")
+    e.add_argument("--model", default="whisper-tiny.en",
+                   help="whisper-tiny.en | llm-asr | llm-asr-smollm2 | tiny | a checkpoint folder")
+    e.add_argument("--set", default="test", choices=["train", "dev", "test", "long"])
+    e.add_argument("--corpus", help="corpus folder (default: the default corpus)")
+    e.add_argument("--limit", type=int, help="evaluate only the first N items")
+    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
+    e.add_argument("--out", help="report path without suffix (default: <data dir>/evals/<model>-<set>)")
+    e.set_defaults(func=_eval_asr)
     a = p.parse_args(argv)
     try:
         return a.func(a)
