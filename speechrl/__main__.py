@@ -54,6 +54,16 @@ def _eval_asr(a: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain_asr(a: argparse.Namespace) -> int:
+    from .pretrain import PretrainConfig, pretrain_asr
+
+    cfg = PretrainConfig(minutes=a.minutes, max_steps=a.max_steps, batch_size=a.batch_size,
+                         learning_rate=a.learning_rate, corpora=a.corpora, out=a.out or "", seed=a.seed)
+    summary = pretrain_asr(cfg)
+    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m speechrl", description="SpeechRL Studio command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -79,6 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
     e.add_argument("--out", help="report path without suffix (default: <data dir>/evals/<model>-<set>)")
     e.set_defaults(func=_eval_asr)
+    pre = sub.add_parser("pretrain", help="train the shipped small models").add_subparsers(dest="task", required=True)
+    pa = pre.add_parser("asr", help="LLM-ASR default: Whisper tiny.en encoder + projector + small LM")
+    pa.add_argument("--minutes", type=float, default=60.0, help="training wall-clock budget (default 60)")
+    pa.add_argument("--max-steps", type=int, default=100_000)
+    pa.add_argument("--batch-size", type=int, default=32)
+    pa.add_argument("--learning-rate", type=float, default=1e-3)
+    pa.add_argument("--corpora", nargs="+", default=["pretrain-asr", "default"],
+                    help="corpus names in the data directory; their train splits are used")
+    pa.add_argument("--out", help="checkpoint folder (default: speechrl/checkpoints/llm-asr)")
+    pa.add_argument("--seed", type=int, default=0)
+    pa.set_defaults(func=_pretrain_asr)
     a = p.parse_args(argv)
     try:
         return a.func(a)

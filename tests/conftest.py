@@ -33,6 +33,14 @@ def small_corpus(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def whisper_dir(tmp_path_factory):
+    """Whisper tiny.en converted from its installed package into a temporary folder, once."""
+    from speechrl.models.convert import whisper_tiny_en
+
+    return whisper_tiny_en(tmp_path_factory.mktemp("models") / "whisper-tiny.en")
+
+
 def tone(seconds: float = 1.0, sr: int = 16_000, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)

@@ -29,12 +29,6 @@ SENTENCES = [
 
 # --- fixtures -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def whisper_dir(tmp_path_factory):
-    """Whisper tiny.en converted once into a temporary cache folder."""
-    return whisper_tiny_en(tmp_path_factory.mktemp("models") / "whisper-tiny.en")
-
-
-@pytest.fixture(scope="module")
 def converted():
     """(model, processor) straight from the CTranslate2 files, never saved."""
     return whisper_from_ct2(whisper_source())

@@ -23,8 +23,8 @@ from typing import Callable
 import numpy as np
 
 from ..audio import SAMPLE_RATE, duration, load_audio, write_wav
-from .manifest import Item, read_manifest, write_manifest
-from .sentences import Sentence, generate
+from .manifest import Item, ManifestError, read_manifest, write_manifest
+from .sentences import Sentence, generate, word_sentences
 from .voices import VOICES, Voice, check_engines, synthesize
 
 SPLITS = ("train", "dev", "test", "long")
@@ -45,12 +45,15 @@ class CorpusSpec:
     long_min_s: float = 20.0
     long_max_s: float = 60.0
     workers: int = 2
+    word_fraction: float = 0.0   # share of short utterances that are random common-word sequences
 
     def __post_init__(self):
         if self.size < 10:
             raise ValueError(f"size={self.size}: build at least 10 utterances so every split gets some")
         if not 0 < self.dev_fraction + self.test_fraction < 1:
             raise ValueError("dev_fraction + test_fraction must be between 0 and 1")
+        if not 0 <= self.word_fraction <= 1:
+            raise ValueError("word_fraction must be between 0 and 1")
         if not 0 < self.long_min_s <= self.long_max_s:
             raise ValueError("need 0 < long_min_s <= long_max_s")
 
@@ -103,8 +106,12 @@ def _run_job(job: Job) -> float:
 def plan(out: Path, spec: CorpusSpec) -> tuple[list[tuple[Sentence, Job, str]], list[tuple[Voice, list[tuple[Sentence, Job]]]]]:
     """Short utterances as (sentence, job, split) and long recordings as (voice, candidate parts)."""
     n_long_pool = spec.n_long * LONG_CANDIDATES
-    sentences = generate(spec.size + n_long_pool, seed=spec.seed)
-    short, pool = sentences[:spec.size], sentences[spec.size:]
+    n_words = round(spec.size * spec.word_fraction)
+    sentences = generate(spec.size - n_words + n_long_pool, seed=spec.seed)
+    short, pool = sentences[:spec.size - n_words], sentences[spec.size - n_words:]
+    if n_words:
+        short = short + word_sentences(n_words, seed=spec.seed)
+        random.Random(spec.seed + 1).shuffle(short)
     rng = random.Random(spec.seed)
     shorts = []
     for s in short:
@@ -201,7 +208,11 @@ def summarize(items: list[Item]) -> dict:
 
 def load(corpus: str | os.PathLike, split: str | None = None) -> list[Item]:
     """Items of a corpus folder (its manifest.jsonl), optionally one split."""
-    items = read_manifest(Path(corpus) / "manifest.jsonl")
+    manifest = Path(corpus) / "manifest.jsonl"
+    if not manifest.is_file():
+        raise ManifestError(manifest, [(0, f"no corpus at {Path(corpus)}; build it with "
+                                           f"`python -m speechrl data build --out {Path(corpus)}` or pick another")])
+    items = read_manifest(manifest)
     return [i for i in items if split is None or i.split == split]
 
 

