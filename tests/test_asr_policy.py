@@ -138,3 +138,25 @@ def test_top_p(top_p, allowed):
     logits = torch.log(torch.tensor([[0.6, 0.3, 0.1]])).expand(4000, -1)
     got = set(sample_token(logits, 1.0, top_p, torch.Generator().manual_seed(0)).tolist())
     assert got == allowed
+
+
+@pytest.mark.parametrize("mode", ["lora", "frozen"])
+def test_lm_modes(audio, tmp_path, mode):
+    p = tiny_llm_asr(seed=1).set_lm_mode(mode)
+    trainable = {n for n, t in p.named_parameters() if t.requires_grad}
+    assert any(n.startswith("projector.") for n in trainable)
+    lm_trainable = {n for n in trainable if n.startswith("lm.")}
+    assert (lm_trainable and all("lora_" in n for n in lm_trainable)) if mode == "lora" else not lm_trainable
+    feats = p.encode(audio[:1])
+    gen = p.generate(feats, num_return_sequences=2, max_new_tokens=6)
+    p.log_probs(feats, gen.ids, gen.mask).sum().backward()
+    if mode == "lora":    # make the adapters matter, then check the merged save reproduces them
+        with torch.no_grad():
+            for n, t in p.named_parameters():
+                if "lora_B" in n:
+                    t.add_(0.05)
+    p.save_pretrained(tmp_path / mode)
+    again = load_asr(str(tmp_path / mode))
+    g = p.generate(feats, temperature=0.0, max_new_tokens=6)
+    torch.testing.assert_close(p.log_probs(feats, g.ids, g.mask), again.log_probs(again.encode(audio[:1]), g.ids, g.mask),
+                               atol=1e-5, rtol=1e-4)

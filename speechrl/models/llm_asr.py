@@ -64,6 +64,29 @@ class LLMASRPolicy(ASRPolicy):
             raise ValueError("the LM's tokenizer has no BOS token; give a prompt text to separate audio from text")
         self.freeze_encoder(True)
 
+    def set_lm_mode(self, mode: str = "full", lora_r: int = 8, lora_alpha: int = 16) -> "LLMASRPolicy":
+        """Which LM weights train: "full" (all), "lora" (peft adapters on every linear layer, the
+        base frozen) or "frozen" (none: only the projector learns)."""
+        if mode not in ("full", "lora", "frozen"):
+            raise ValueError(f"lm mode {mode!r}: use full, lora or frozen")
+        if mode == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            self.lm = get_peft_model(self.lm, LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=0.0,
+                                                         target_modules="all-linear"))
+        else:
+            for p in self.lm.parameters():
+                p.requires_grad_(mode == "full")
+        return self
+
+    def _plain_lm(self):
+        """The LM with any LoRA adapters merged in (a copy; the live model keeps its adapters)."""
+        if hasattr(self.lm, "merge_and_unload"):
+            import copy
+
+            return copy.deepcopy(self.lm).merge_and_unload()
+        return self.lm
+
     # -- audio -> features (encoder only; frozen) ---------------------------------------------------
     def encode(self, audio) -> Features:
         xs = check_audio(audio, self.window_s)
@@ -133,12 +156,13 @@ class LLMASRPolicy(ASRPolicy):
         cast = (lambda t: t.to(dtype)) if dtype else (lambda t: t)
         save_file({k: cast(v.detach().cpu().contiguous()) for k, v in self.projector.state_dict().items()},
                   str(path / "projector.safetensors"))
-        saved = [self.lm] + ([self.encoder] if self.encoder_source != PACKAGED_ENCODER else [])
+        lm = self._plain_lm()
+        saved = [lm] + ([self.encoder] if self.encoder_source != PACKAGED_ENCODER else [])
         if dtype is not None:
             for m in saved:
                 m.to(dtype)
         try:
-            self.lm.save_pretrained(path / "lm")
+            lm.save_pretrained(path / "lm")
             if self.encoder_source != PACKAGED_ENCODER:
                 self.encoder.save_pretrained(path / "encoder")
         finally:
