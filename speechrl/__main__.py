@@ -10,7 +10,7 @@ def _data_build(a: argparse.Namespace) -> int:
     from .data.corpus import CorpusSpec, build
     from .paths import corpus_dir
 
-    spec = CorpusSpec(size=a.size, long=a.long, seed=a.seed, workers=a.workers)
+    spec = CorpusSpec(size=a.size, long=a.long, seed=a.seed, workers=a.workers, word_fraction=a.word_fraction)
     out = a.out or corpus_dir()
     print(f"building {spec.size} utterances + {spec.n_long} long recordings in {out}", file=sys.stderr)
     summary = build(out, spec)
@@ -58,7 +58,8 @@ def _pretrain_asr(a: argparse.Namespace) -> int:
     from .pretrain import PretrainConfig, pretrain_asr
 
     cfg = PretrainConfig(minutes=a.minutes, max_steps=a.max_steps, batch_size=a.batch_size,
-                         learning_rate=a.learning_rate, corpora=a.corpora, out=a.out or "", seed=a.seed)
+                         learning_rate=a.learning_rate, corpora=a.corpora, out=a.out or "", seed=a.seed,
+                         max_items_per_corpus=a.max_items)
     summary = pretrain_asr(cfg)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     return 0
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--long", type=int, default=None, help="long recordings, 20-60 s (default size // 50)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=2, help="synthesis processes (default 2)")
+    b.add_argument("--word-fraction", type=float, default=0.0,
+                   help="share of utterances that are random common-word sequences (open vocabulary)")
     b.set_defaults(func=_data_build)
     c = data.add_parser("check", help="validate a manifest and report every bad line")
     c.add_argument("manifest")
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus names in the data directory; their train splits are used")
     pa.add_argument("--out", help="checkpoint folder (default: speechrl/checkpoints/llm-asr)")
     pa.add_argument("--seed", type=int, default=0)
+    pa.add_argument("--max-items", type=int, default=0, help="use at most N train items of each corpus (0: all)")
     pa.set_defaults(func=_pretrain_asr)
     a = p.parse_args(argv)
     try:

@@ -37,6 +37,7 @@ class PretrainConfig:
     work_dir: str = ""               # feature cache + resumable checkpoint (default: <data>/pretrain/llm-asr)
     minutes: float = 60.0            # wall-clock budget for training (feature caching not counted)
     max_steps: int = 100_000
+    max_items_per_corpus: int = 0    # 0 = all train items of each corpus
     batch_size: int = 32
     learning_rate: float = 1e-3
     warmup_steps: int = 300
@@ -139,10 +140,11 @@ def evaluate(policy, feats: list[torch.Tensor], items: list[Item], batch_size: i
     return word_errors(refs, hyps).rate
 
 
-def _lr(step: int, cfg: PretrainConfig, total: int) -> float:
+def _lr(step: int, cfg: PretrainConfig, progress: float) -> float:
+    """Linear warm-up over steps, then cosine decay to 5 % over the wall-clock budget (progress 0..1)."""
     if step < cfg.warmup_steps:
         return cfg.learning_rate * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    progress = min(1.0, max(0.0, progress))
     return cfg.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -165,14 +167,16 @@ def pretrain_asr(cfg: PretrainConfig) -> dict:
     work = Path(cfg.work_dir or data_dir() / "pretrain" / "llm-asr")
     work.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    train = [i for c in cfg.corpora for i in load(corpus_dir(c), "train")]
-    dev = [i for i in load(corpus_dir(cfg.corpora[-1]), "dev")][:cfg.eval_items]
+    encoder = load_encoder(PACKAGED_ENCODER)
+    train, train_f = [], []
+    for c in cfg.corpora:   # features cached per corpus, so corpora can be added later
+        part = load(corpus_dir(c), "train")[:cfg.max_items_per_corpus or None]
+        train += part
+        train_f += cache_features(part, encoder, work / f"{c}-train-{len(part)}.pt")
     if not train:
         raise RuntimeError(f"no train items in corpora {cfg.corpora}; build them with `python -m speechrl data build`")
-    encoder = load_encoder(PACKAGED_ENCODER)
-    tag = f"{len(train)}-{abs(hash(tuple(i.id + i.audio for i in train[:50]))) % 10**8}"
-    train_f = cache_features(train, encoder, work / f"train-{tag}.pt")
-    dev_f = cache_features(dev, encoder, work / f"dev-{len(dev)}.pt")
+    dev = load(corpus_dir(cfg.corpora[-1]), "dev")[:cfg.eval_items]
+    dev_f = cache_features(dev, encoder, work / f"{cfg.corpora[-1]}-dev-{len(dev)}.pt")
 
     policy = build_policy(cfg, encoder).train()
     params = [p for p in policy.parameters() if p.requires_grad]
@@ -191,8 +195,8 @@ def pretrain_asr(cfg: PretrainConfig) -> dict:
     # a length-sorted pool shuffled in chunks: batches of similar length, random order
     order = sorted(range(len(train)), key=lambda i: train_f[i].shape[0])
     batches = [order[k:k + cfg.batch_size] for k in range(0, len(order), cfg.batch_size)]
-    est_total = min(cfg.max_steps, step + int(cfg.minutes * 60 / 1.0))
-    t_end = time.time() + cfg.minutes * 60
+    t_start = time.time()
+    t_end = t_start + cfg.minutes * 60
     bar = tqdm(initial=step, total=cfg.max_steps, desc="pretraining LLM-ASR", unit="step")
     wer = float("nan")
     while step < cfg.max_steps and time.time() < t_end:
@@ -201,7 +205,7 @@ def pretrain_asr(cfg: PretrainConfig) -> dict:
             if step >= cfg.max_steps or time.time() >= t_end:
                 break
             for g in opt.param_groups:
-                g["lr"] = _lr(step, cfg, est_total)
+                g["lr"] = _lr(step, cfg, max((time.time() - t_start) / (t_end - t_start), step / cfg.max_steps))
             b_feats = batch_features([train_f[i] for i in idx], cfg, rng)
             b_ids, b_mask = targets([train[i].text for i in idx], policy.tokenizer)
             logp = policy.log_probs(b_feats, b_ids, b_mask)                            # [B, L]
@@ -216,7 +220,7 @@ def pretrain_asr(cfg: PretrainConfig) -> dict:
             if step % cfg.eval_every == 0:
                 wer = evaluate(policy, dev_f, dev)
                 history.append({"step": step, "loss": round(loss.item(), 4), "dev_wer": round(wer, 4),
-                                "minutes": round((time.time() - t_end) / 60 + cfg.minutes, 1)})
+                                "minutes": round((time.time() - t_start) / 60, 1)})
             if step % cfg.checkpoint_every == 0:
                 _save_state(state_path, policy, opt, step, rng, history)
     bar.close()
