@@ -98,3 +98,11 @@ def test_cli_build_200(tmp_path):
     check = subprocess.run([sys.executable, "-m", "speechrl", "data", "check", str(out / "manifest.jsonl")],
                            capture_output=True, text=True)
     assert check.returncode == 0 and "all valid" in check.stdout
+
+
+def test_word_fraction_mixes_open_vocabulary(tmp_path):
+    # 100 utterances with word_fraction 0.25 -> 25 common-word sequences (no keywords), 75 template sentences
+    shorts, longs = corpus_mod.plan(tmp_path, CorpusSpec(size=100, long=0, word_fraction=0.25))
+    assert len(shorts) == 100 and longs == []
+    assert sum(1 for s, _, _ in shorts if not s.keywords) == 25
+    assert len({s.text for s, _, _ in shorts}) == 100

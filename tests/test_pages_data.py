@@ -64,3 +64,10 @@ def test_errors_are_readable(data_dir):
         page.build_corpus("tiny", 3, 0)
     with pytest.raises(gr.Error, match="no audio files"):
         page.import_from_uploads(None, "", "x")
+
+
+@pytest.mark.slow
+def test_build_corpus_handler(data_dir):
+    msg, dropdown = page.build_corpus("mini", 10, 0)
+    assert "Built 'mini': 12 items" in msg                       # 10 short + 2 long recordings
+    assert "mini" in dropdown["choices"] and dropdown["value"] == "mini"
