@@ -160,3 +160,27 @@ def test_lm_modes(audio, tmp_path, mode):
     g = p.generate(feats, temperature=0.0, max_new_tokens=6)
     torch.testing.assert_close(p.log_probs(feats, g.ids, g.mask), again.log_probs(again.encode(audio[:1]), g.ids, g.mask),
                                atol=1e-5, rtol=1e-4)
+
+
+def test_left_align_moves_padding_left():
+    from speechrl.models.llm_asr import left_align
+
+    x = torch.arange(1, 7, dtype=torch.float32).view(2, 3, 1)               # rows [1,2,3] and [4,5,6]
+    mask = torch.tensor([[True, True, True], [True, False, False]])        # row 2 has one real frame
+    out, m = left_align(x, mask)
+    assert out[:, :, 0].tolist() == [[1, 2, 3], [0, 0, 4]]
+    assert m.tolist() == [[True, True, True], [False, False, True]]
+
+
+def test_batch_padding_does_not_change_results(policy, audio):
+    # the same features, alone or right-padded to a longer batch's width, give the same log-probs
+    from speechrl.models.asr import Features
+
+    alone = policy.encode(audio[:1])                                           # [1, T, D]
+    t, d = alone.hidden.shape[1:]
+    padded = Features(torch.cat([alone.hidden, torch.randn(1, 3 * t, d)], 1),
+                      torch.cat([alone.mask, torch.zeros(1, 3 * t, dtype=torch.bool)], 1))
+    gen = policy.generate(alone, temperature=0.0, max_new_tokens=8)
+    torch.testing.assert_close(policy.log_probs(padded, gen.ids, gen.mask),
+                               policy.log_probs(alone, gen.ids, gen.mask), atol=1e-5, rtol=1e-5)
+    assert policy.generate(padded, temperature=0.0, max_new_tokens=8).texts == gen.texts

@@ -103,7 +103,7 @@ class LLMASRPolicy(ASRPolicy):
     def prefix(self, features: Features, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Input embeddings and mask of [audio | prompt] for n rows: [N, P, d_lm], [N, P]."""
         f = features.rows(n)
-        audio, amask = self.projector(f.hidden, f.mask)                             # [N, Ta, d], [N, Ta]
+        audio, amask = left_align(*self.projector(f.hidden, f.mask))               # [N, Ta, d], [N, Ta]
         prompt = torch.tensor(self.prompt_ids, device=audio.device)
         pemb = self.lm.get_input_embeddings()(prompt)[None].expand(n, -1, -1)      # [N, Tp, d]
         emb = torch.cat([audio.to(pemb.dtype), pemb], dim=1)
@@ -199,6 +199,26 @@ class LLMASRPolicy(ASRPolicy):
         encoder = load_encoder(PACKAGED_ENCODER)
         projector = Projector(encoder.config.d_model, lm.get_input_embeddings().embedding_dim, stack)
         return cls(encoder, projector, lm.eval(), tok, prompt)
+
+
+def left_align(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move each row's padding to the left: [pad | audio] instead of [audio | pad].
+
+    The prompt and transcript then follow the last real audio token directly in every row, so
+    with rotary positions the audio-to-text distances do not depend on how long the longest
+    utterance of the batch is (the same trick as left padding for batched LM generation).
+
+    Args:
+        x: [N, T, d]; mask: [N, T] bool with each row's real frames first.
+    Returns:
+        the shifted x (zeros in the padding) and its mask, same shapes.
+    """
+    t = x.shape[1]
+    shift = t - mask.sum(dim=1)                                                    # [N]
+    src = torch.arange(t, device=x.device)[None] - shift[:, None]                 # [N, T]
+    valid = src >= 0
+    out = x.gather(1, src.clamp(min=0)[..., None].expand(-1, -1, x.shape[2]))
+    return out * valid[..., None].to(out.dtype), valid
 
 
 def load_encoder(source):
