@@ -184,3 +184,17 @@ def test_batch_padding_does_not_change_results(policy, audio):
     torch.testing.assert_close(policy.log_probs(padded, gen.ids, gen.mask),
                                policy.log_probs(alone, gen.ids, gen.mask), atol=1e-5, rtol=1e-5)
     assert policy.generate(padded, temperature=0.0, max_new_tokens=8).texts == gen.texts
+
+
+def test_segment_cuts_at_pauses_and_joins_up_to_max():
+    from speechrl.models.asr import segment
+
+    sr = 16_000
+    burst = (0.3 * np.sin(2 * np.pi * 200 * np.arange(2 * sr) / sr)).astype(np.float32)   # 2 s of "speech"
+    gap = np.zeros(sr // 2, np.float32)                                                    # 0.5 s pause
+    x = np.concatenate([np.r_[burst, gap] for _ in range(10)])                              # 25 s
+    pieces = segment(x, max_s=6.0)
+    # 2 bursts + 1 pause = 4.5 s fits in 6 s, 3 bursts do not -> 5 pieces of two bursts each
+    assert len(pieces) == 5 and sum(map(len, pieces)) == len(x)
+    for p in pieces:
+        assert len(p) <= 6 * sr and abs(p[0]) < 1e-6     # every cut falls inside a pause

@@ -124,11 +124,44 @@ def split_long(x: np.ndarray, window_s: float = WHISPER_WINDOW_S, search_s: floa
     return [c for c in chunks if len(c) >= MIN_SECONDS * SAMPLE_RATE]
 
 
+PAUSE_S = 0.25        # silence at least this long separates two pieces of speech
+SILENCE_REL = 0.03    # a 10 ms frame is silent below 3 % of the loud frames' RMS
+
+
+def segment(x: np.ndarray, max_s: float) -> list[np.ndarray]:
+    """Cut long audio at pauses, then join neighbouring pieces while they fit in `max_s`.
+
+    Pieces still longer than `max_s` (speech without a pause) are cut at their quietest point.
+    The joins keep as much context as fits, the pauses keep words whole."""
+    hop = SAMPLE_RATE // 100
+    frames = len(x) // hop
+    if len(x) <= max_s * SAMPLE_RATE or frames == 0:
+        return split_long(x, max_s, min(5.0, max_s / 2))
+    rms = np.sqrt((x[:frames * hop].reshape(frames, hop) ** 2).mean(axis=1))          # [frames]
+    silent = rms < SILENCE_REL * max(1e-6, float(np.percentile(rms, 95)))
+    cuts, run = [], 0
+    for i, quiet in enumerate(np.r_[silent, False]):
+        if quiet:
+            run += 1
+        else:
+            if run * hop >= PAUSE_S * SAMPLE_RATE:
+                cuts.append((i - run // 2) * hop)                                        # middle of the pause
+            run = 0
+    bounds = [0] + cuts + [len(x)]
+    pieces, start = [], 0
+    for a, b in zip(bounds[1:], bounds[2:] + [None]):
+        if b is None or b - start > max_s * SAMPLE_RATE:   # piece [start, a) is as long as it can get
+            pieces += split_long(x[start:a], max_s, min(5.0, max_s / 2))
+            start = a
+    return [p for p in pieces if len(p) >= MIN_SECONDS * SAMPLE_RATE]
+
+
 class ASRPolicy(nn.Module):
     """Common interface and helpers; subclasses implement encode/generate/log_probs/save."""
 
     kind = "asr"
-    window_s = WHISPER_WINDOW_S
+    window_s = WHISPER_WINDOW_S   # longest audio one encode() takes
+    chunk_s = WHISPER_WINDOW_S    # transcribe() cuts longer audio into pieces of at most this
     encoder: nn.Module
 
     @property
@@ -152,7 +185,7 @@ class ASRPolicy(nn.Module):
             audio = [audio]
         pieces, owner = [], []
         for i, x in enumerate(audio):
-            for c in split_long(np.asarray(x, np.float32), self.window_s):
+            for c in segment(np.asarray(x, np.float32), self.chunk_s):
                 pieces.append(c)
                 owner.append(i)
         texts = []

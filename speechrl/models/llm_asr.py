@@ -52,8 +52,9 @@ class LLMASRPolicy(ASRPolicy):
     kind = "llm-asr"
 
     def __init__(self, encoder, projector: Projector, lm, tokenizer, prompt: str = "",
-                 window_s: float = 30.0, encoder_source: str = PACKAGED_ENCODER):
+                 window_s: float = 30.0, encoder_source: str = PACKAGED_ENCODER, chunk_s: float = 6.0):
         super().__init__()
+        self.chunk_s = chunk_s   # long audio is cut at pauses into pieces this long (the LM saw short utterances)
         self.encoder, self.projector, self.lm, self.tokenizer = encoder, projector, lm, tokenizer
         self.prompt, self.window_s, self.encoder_source = prompt, window_s, encoder_source
         self.eos_id = tokenizer.eos_token_id
@@ -170,7 +171,8 @@ class LLMASRPolicy(ASRPolicy):
                 m.float()
         self.tokenizer.save_pretrained(path / "lm")
         cfg = {"kind": self.kind, "encoder": self.encoder_source if self.encoder_source == PACKAGED_ENCODER else "encoder",
-               "projector": self.projector.config(), "prompt": self.prompt, "window_s": self.window_s}
+               "projector": self.projector.config(), "prompt": self.prompt, "window_s": self.window_s,
+               "chunk_s": self.chunk_s}
         (path / CONFIG_NAME).write_text(json.dumps(cfg, indent=2))
         return path
 
@@ -187,7 +189,8 @@ class LLMASRPolicy(ASRPolicy):
         lm = AutoModelForCausalLM.from_pretrained(path / "lm", dtype=torch.float32)
         tok = AutoTokenizer.from_pretrained(path / "lm")
         return cls(encoder, projector, lm.eval(), tok, cfg.get("prompt", ""), cfg.get("window_s", 30.0),
-                   cfg["encoder"] if cfg["encoder"] == PACKAGED_ENCODER else str(path / "encoder"))
+                   cfg["encoder"] if cfg["encoder"] == PACKAGED_ENCODER else str(path / "encoder"),
+                   cfg.get("chunk_s", 6.0))
 
     @classmethod
     def from_lm(cls, lm_path, prompt: str = "Transcribe the speech:", stack: int = 4) -> "LLMASRPolicy":
