@@ -72,10 +72,10 @@ def evaluate_asr(policy, items: list[Item], batch_size: int = 8, quiet: bool = F
 
 
 def write_report(report: dict, path: str | Path) -> tuple[Path, Path]:
-    """`<path>.json` (totals + rows) and `<path>.csv` (rows)."""
+    """`<path>.json` (totals + rows) and `<path>.csv` (rows); `path` has no suffix of its own."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    js, cs = path.with_suffix(".json"), path.with_suffix(".csv")
+    js, cs = path.parent / f"{path.name}.json", path.parent / f"{path.name}.csv"   # names may hold dots
     js.write_text(json.dumps(report, indent=2))
     with open(cs, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(UtteranceResult.__dataclass_fields__))

@@ -35,7 +35,8 @@ def test_evaluate_and_write(small_corpus, tmp_path):
     report = evaluate_asr(tiny_llm_asr(), items, batch_size=2, quiet=True)
     assert len(report["rows"]) == 4 and report["totals"]["utterances"] == 4
     assert report["totals"]["ref_words"] == sum(r["ref_words"] for r in report["rows"])
-    js, cs = write_report(report, tmp_path / "rep")
+    js, cs = write_report(report, tmp_path / "whisper-tiny.en-test")     # a dot in the name stays
+    assert js.name == "whisper-tiny.en-test.json"
     assert json.loads(js.read_text())["totals"]["wer"] == report["totals"]["wer"]
     with open(cs) as f:
         assert [r["id"] for r in csv.DictReader(f)] == [i.id for i in items]

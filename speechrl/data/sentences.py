@@ -143,6 +143,10 @@ def generate(n: int, seed: int = 0) -> list[Sentence]:
     return out
 
 
+BLOCKED = frozenset("fuck fucking fucked shit bitch cunt dick cock pussy nigger nigga fag faggot whore slut "
+                    "rape raped porn sex sexy nude naked penis vagina anal cum bastard asshole".split())
+
+
 def common_words(n: int = 5000) -> list[str]:
     """The n most frequent English words, most frequent first.
 
@@ -165,7 +169,7 @@ def common_words(n: int = 5000) -> list[str]:
     with gzip.open(lex_path, "rt", encoding="utf-8") as f:
         known = {w for w in json.load(f) if w.isalpha() and w.islower()}
     ranked = sorted((i, t[1:]) for t, i in vocab.items() if t.startswith("\u0120") and t[1:] in known)
-    words = [w for _, w in ranked if len(w) > 1 or w in ("a", "i")]
+    words = [w for _, w in ranked if (len(w) > 1 or w in ("a", "i")) and w not in BLOCKED]
     return words[:n]
 
 
