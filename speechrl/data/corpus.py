@@ -127,31 +127,38 @@ def plan(out: Path, spec: CorpusSpec) -> tuple[list[tuple[Sentence, Job, str]], 
     return shorts, longs
 
 
-def _join_long(out: Path, k: int, voice: Voice, parts: list[tuple[Sentence, Job]], spec: CorpusSpec) -> Item:
-    """Concatenate parts with pauses until a target length in [long_min_s, long_max_s]."""
-    rng = random.Random(spec.seed * 1_000_003 + k)
-    target = rng.uniform(spec.long_min_s, spec.long_max_s)
+def join_items(parts: list[Item], path: Path, item_id: str, rng: random.Random, min_s: float, max_s: float,
+               split: str = "long") -> Item:
+    """One long recording from utterances of one speaker: parts joined with 0.3-1.2 s pauses
+    until a random target length in [min_s, max_s], with a segment (start, end, text) per part."""
+    target = rng.uniform(min_s, max_s)
     chunks, segments, t, keywords = [], [], 0.0, []
-    for s, job in parts:
-        x = load_audio(job.path)
+    for part in parts:
+        x = load_audio(part.audio)
         pause = np.zeros(int(rng.uniform(*PAUSE_S) * SAMPLE_RATE), np.float32)
-        if t + (len(x) + len(pause)) / SAMPLE_RATE > spec.long_max_s and t >= spec.long_min_s:
+        if t + (len(x) + len(pause)) / SAMPLE_RATE > max_s and t >= min_s:
             break
         if chunks:
             chunks.append(pause)
             t += len(pause) / SAMPLE_RATE
-        segments.append({"start": round(t, 3), "end": round(t + len(x) / SAMPLE_RATE, 3), "text": s.text})
+        segments.append({"start": round(t, 3), "end": round(t + len(x) / SAMPLE_RATE, 3), "text": part.text})
         chunks.append(x)
         t += len(x) / SAMPLE_RATE
-        keywords += [w for w in s.keywords if w not in keywords]
+        keywords += [w for w in part.keywords if w not in keywords]
         if t >= target:
             break
     audio = np.concatenate(chunks)
-    path = out / "long" / f"long-{k:04d}.wav"
     write_wav(path, audio)
-    return Item(audio=str(path), text=" ".join(seg["text"] for seg in segments), id=f"long-{k:04d}",
-                speaker=voice.id, keywords=keywords, duration=round(len(audio) / SAMPLE_RATE, 3),
-                split="long", segments=segments)
+    return Item(audio=str(path), text=" ".join(seg["text"] for seg in segments), id=item_id,
+                speaker=parts[0].speaker, keywords=keywords, duration=round(len(audio) / SAMPLE_RATE, 3),
+                split=split, segments=segments)
+
+
+def _join_long(out: Path, k: int, voice: Voice, parts: list[tuple[Sentence, Job]], spec: CorpusSpec) -> Item:
+    """The corpus' k-th long recording, from its candidate parts."""
+    items = [Item(audio=job.path, text=s.text, speaker=voice.id, keywords=list(s.keywords)) for s, job in parts]
+    return join_items(items, out / "long" / f"long-{k:04d}.wav", f"long-{k:04d}",
+                      random.Random(spec.seed * 1_000_003 + k), spec.long_min_s, spec.long_max_s)
 
 
 def build(out: str | os.PathLike, spec: CorpusSpec = CorpusSpec(),
