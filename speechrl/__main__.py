@@ -65,6 +65,17 @@ def _pretrain_asr(a: argparse.Namespace) -> int:
     return 0
 
 
+def _train(a: argparse.Namespace) -> int:
+    from .rl.trainer import RunConfig, train
+
+    cfg = RunConfig.from_json(a.config)
+    if a.run_dir:
+        cfg.run_dir = a.run_dir
+    run = train(cfg)
+    print(f"run finished: {run}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m speechrl", description="SpeechRL Studio command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -104,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     pa.add_argument("--seed", type=int, default=0)
     pa.add_argument("--max-items", type=int, default=0, help="use at most N train items of each corpus (0: all)")
     pa.set_defaults(func=_pretrain_asr)
+    t = sub.add_parser("train", help="GRPO fine-tune from a run config (JSON)")
+    t.add_argument("config", help="RunConfig as JSON (the web app writes the same file)")
+    t.add_argument("--run-dir", help="run folder; an existing one with a checkpoint resumes")
+    t.set_defaults(func=_train)
     a = p.parse_args(argv)
     try:
         return a.func(a)

@@ -271,6 +271,10 @@ class WhisperPolicy(ASRPolicy):
         logits = self.model.proj_out(hidden[:, p - 1:])                              # [N, L, V], completion only
         return self._gather(logits, completion_ids, completion_mask)
 
+    def decoder_modules(self) -> nn.ModuleList:
+        """Everything but the encoder: what the rollout and the update use."""
+        return nn.ModuleList([self.model.model.decoder, self.model.proj_out])
+
     def save_pretrained(self, path) -> Path:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)

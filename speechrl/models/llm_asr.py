@@ -80,6 +80,10 @@ class LLMASRPolicy(ASRPolicy):
                 p.requires_grad_(mode == "full")
         return self
 
+    def decoder_modules(self) -> nn.ModuleList:
+        """Everything but the encoder: what the rollout and the update use."""
+        return nn.ModuleList([self.projector, self.lm])
+
     def _plain_lm(self):
         """The LM with any LoRA adapters merged in (a copy; the live model keeps its adapters)."""
         if hasattr(self.lm, "merge_and_unload"):

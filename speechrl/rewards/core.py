@@ -188,10 +188,13 @@ TermLike = RewardTerm | tuple
 def _as_term(term: TermLike) -> RewardTerm:
     if isinstance(term, RewardTerm):
         name, weight, params = term.name, term.weight, term.params
-    elif isinstance(term, tuple) and len(term) in (2, 3):
+    elif isinstance(term, (tuple, list)) and len(term) in (2, 3):   # JSON gives lists
         name, weight, params = term[0], term[1], (term[2] if len(term) == 3 else {})
+    elif isinstance(term, dict) and {"name", "weight"} <= set(term) <= {"name", "weight", "params"}:
+        name, weight, params = term["name"], term["weight"], term.get("params", {})
     else:
-        raise ValueError(f"a reward term is (name, weight) or (name, weight, params); got {term!r}")
+        raise ValueError(f"a reward term is (name, weight), (name, weight, params) or "
+                         f"{{'name', 'weight', 'params'}}; got {term!r}")
     if not isinstance(name, str):
         raise ValueError(f"reward name must be a string, got {name!r}")
     weight = check_number(f"weight of reward {name!r}", weight)
