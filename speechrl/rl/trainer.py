@@ -136,7 +136,8 @@ def train(cfg: RunConfig, quiet: bool = False) -> Path:
             ref = frozen_reference(load_asr(cfg.model))
     ledger = PhaseLedger(device, alternate=cfg.alternate)
     ledger.register("encoder", policy.encoder)
-    ledger.register("policy", policy.decoder_modules(), opt)
+    ledger.register("policy", policy.decoder_modules())
+    ledger.register("optimizer", None, opt)          # Adam moments: on the device only to update
     if ref is not None:
         ledger.register("reference", ref.decoder_modules())
     train_items, eval_items = _items(cfg, cfg.train_split), _items(cfg, cfg.eval_split)[:cfg.eval_items]
@@ -186,7 +187,7 @@ def train(cfg: RunConfig, quiet: bool = False) -> Path:
                 with ledger.phase("reference", uses=["reference"]), torch.no_grad():
                     ref_logp = ref.log_probs(f_keep, ids, m)
             # -- update: num_iterations passes over the kept completions ----------------------------
-            with ledger.phase("train", uses=["policy"]):
+            with ledger.phase("train", uses=["policy", "optimizer"]):
                 policy.train()
                 for _ in range(g.num_iterations):
                     logp = policy.log_probs(f_keep, ids, m)
