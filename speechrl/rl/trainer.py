@@ -43,6 +43,7 @@ class RunConfig:
     rewards: list = field(default_factory=lambda: [["wer", 1.0, {}], ["hallucination", 0.5, {}]])
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     max_steps: int = 20
+    max_minutes: float = 0.0                   # stop after this much wall time (0 = no limit)
     eval_every: int = 10
     checkpoint_every: int = 10
     alternate: bool = True                     # move components on/off the device per phase
@@ -147,7 +148,8 @@ def train(cfg: RunConfig, quiet: bool = False) -> Path:
             _log(run, {"step": 0, **evaluate_policy(policy.eval(), eval_items)})
     order: list[int] = []
     bar = tqdm(initial=step, total=cfg.max_steps, desc="GRPO", unit="step", disable=quiet)
-    while step < cfg.max_steps:
+    deadline = time.time() + cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
+    while step < cfg.max_steps and time.time() < deadline:
         mark = len(ledger.records)
         # -- data: B utterances, each expanded to G completions --------------------------------
         if len(order) < g.per_device_train_batch_size:
@@ -202,10 +204,11 @@ def train(cfg: RunConfig, quiet: bool = False) -> Path:
         _log(run, metrics)
         bar.update(1)
         bar.set_postfix(reward=f"{metrics.get('reward/total', float('nan')):.3f}", wer=f"{metrics['eval/train_wer']:.3f}")
-        if step % cfg.eval_every == 0 or step == cfg.max_steps:
+        last = step == cfg.max_steps or time.time() >= deadline
+        if step % cfg.eval_every == 0 or last:
             with ledger.phase("eval", uses=["encoder", "policy"]):
                 _log(run, {"step": step, **evaluate_policy(policy.eval(), eval_items)})
-        if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
+        if step % cfg.checkpoint_every == 0 or last:
             _save_checkpoint(run, policy, opt, step, rng)
     bar.close()
     policy.save_pretrained(run / "final")
