@@ -6,7 +6,6 @@ so the pages and the CLI can show it as it is.
 from __future__ import annotations
 
 import io
-import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -23,8 +22,6 @@ MIN_SAMPLE_RATE = 8_000       # Hz; below this speech loses the formants models 
 MIN_SECONDS = 0.1             # shorter clips carry no word
 MAX_SECONDS = 600.0           # default cap: 10 minutes
 SILENCE_PEAK = 1e-4           # peak |amplitude| below which a clip counts as silence (-80 dBFS)
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
 class AudioError(ValueError):
@@ -149,7 +146,3 @@ def log_mel(x, n_mels: int = N_MELS, pad_to: int | None = None):
     floor = logm.amax(dim=(-2, -1), keepdim=True) - 8.0                              # 80 dB dynamic range
     return (torch.maximum(logm, floor) + 4.0) / 4.0
 
-
-def frames(seconds: float) -> int:
-    """Log-mel frames for a duration (100 per second)."""
-    return int(math.ceil(seconds * SAMPLE_RATE / HOP_LENGTH))
