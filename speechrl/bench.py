@@ -31,7 +31,8 @@ def _peak(model: str, corpus: str, alternate: bool, run_dir: Path) -> dict:
                     alternate=alternate, run_dir=str(run_dir), grpo=GRPOConfig(num_generations=4, beta=0.04))
     run = train(cfg, quiet=True)
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    peaks = {k: max(r.get(k, 0) for r in rows) for r in rows for k in r if k.endswith("_bytes")}
+    keys = {k for r in rows for k in r if k.endswith("_bytes")}
+    peaks = {k: max(r.get(k, 0) for r in rows) for k in sorted(keys)}
     return {"peak_bytes": max(peaks.values()), "per_phase_bytes": peaks}
 
 
